@@ -1,0 +1,23 @@
+#include "dialects/factory.hpp"
+
+#include "core/core.hpp"
+#include "dialects/fingersmith.hpp"
+
+namespace rendezvous::detail {
+
+std::unique_ptr<DialectHandler> make_dialect(Dialect d, Core& core) {
+  const Options& o = core.options();
+  switch (d) {
+    case Dialect::fingersmith:
+      return o.fingersmith.enabled ? std::make_unique<Fingersmith>(core) : nullptr;
+    case Dialect::cuttlefish:
+      return nullptr;
+    case Dialect::rooms:
+      return nullptr;
+    case Dialect::mailbox:
+      return nullptr;
+  }
+  return nullptr;
+}
+
+}  // namespace rendezvous::detail
