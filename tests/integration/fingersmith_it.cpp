@@ -1,0 +1,205 @@
+// fingersmith against the running rendezvous-server with real WebSocket clients.
+
+#include "http_client.hpp"
+#include "raw_ws.hpp"
+#include "server_process.hpp"
+#include "ws_client.hpp"
+
+#include <doctest/doctest.h>
+
+#include <memory>
+
+using namespace rendezvous::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string msg(const std::string& to, const std::string& from, const std::string& rest = "") {
+  return R"({"to":")" + to + R"(","from":")" + from + "\"" + rest + "}";
+}
+
+double metric(unsigned short port, const std::string& series) {
+  auto r = http_get(port, "/metrics");
+  auto pos = r.body.find(series + " ");
+  if (pos == std::string::npos) return 0;
+  return std::stod(r.body.substr(pos + series.size() + 1));
+}
+
+}  // namespace
+
+TEST_CASE("FS-01 FS-23 two unrupt-like peers exchange offer, answer and candidates") {
+  ServerProcess server;
+  WsClient alice, bob;
+  REQUIRE(alice.connect(server.ws_url("/websocket/?finger=alice")) == 101);
+  REQUIRE(bob.connect(server.ws_url("/websocket?finger=bob")) == 101);
+  CHECK(alice.subprotocol().empty());
+  CHECK(alice.silent_for(300ms));
+  const std::string offer = msg("bob", "alice", R"(,"type":"offer","sdp":"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n","retry":0,"time":1700000000000)");
+  const std::string answer = msg("alice", "bob", R"(,"type":"answer","sdp":"v=0\r\n","retry":0)");
+  alice.send(offer);
+  CHECK(bob.next_text() == offer);
+  bob.send(answer);
+  CHECK(alice.next_text() == answer);
+  for (int i = 0; i < 5; ++i) {
+    std::string c = msg("bob", "alice", R"(,"type":"candidate","sdp":{"candidate":"candidate:)" +
+                                            std::to_string(i) + R"( 1 udp 2122260223 10.0.0.1 5000 typ host","sdpMid":"0"})");
+    alice.send(c);
+    CHECK(bob.next_text() == c);
+  }
+  CHECK(alice.silent_for(200ms));
+  CHECK(bob.silent_for(200ms));
+}
+
+TEST_CASE("FS-18 duplicate id gets 409 and the first holder keeps working") {
+  ServerProcess server;
+  WsClient a1, a2, b;
+  REQUIRE(a1.connect(server.ws_url("/websocket/?finger=alice")) == 101);
+  CHECK(a2.connect(server.ws_url("/websocket/?finger=alice")) == 409);
+  REQUIRE(b.connect(server.ws_url("/websocket/?finger=bob")) == 101);
+  b.send(msg("alice", "bob"));
+  CHECK(a1.next_text() == msg("alice", "bob"));
+  a1.close();
+  REQUIRE(a1.wait_close());
+  WsClient a3;
+  bool ok = false;
+  for (int i = 0; i < 50 && !ok; ++i) {  // the server sees the close asynchronously
+    WsClient attempt;
+    ok = attempt.connect(server.ws_url("/websocket/?finger=alice")) == 101;
+    if (!ok) std::this_thread::sleep_for(20ms);
+  }
+  CHECK(ok);
+}
+
+TEST_CASE("FS-07 FS-08 spoofed or missing from is not delivered and nothing comes back") {
+  ServerProcess server;
+  WsClient a, b;
+  REQUIRE(a.connect(server.ws_url("/websocket/?finger=alice")) == 101);
+  REQUIRE(b.connect(server.ws_url("/websocket/?finger=bob")) == 101);
+  a.send(msg("bob", "mallory"));
+  a.send(R"({"to":"bob"})");
+  a.send(msg("bob", "alice", R"(,"n":3)"));
+  CHECK(b.next_text() == msg("bob", "alice", R"(,"n":3)"));
+  CHECK(b.silent_for(200ms));
+  CHECK(a.silent_for(100ms));
+}
+
+TEST_CASE("FS-11 FS-14 FS-15 bad JSON, unknown to and binary are dropped, connection kept") {
+  ServerProcess server;
+  WsClient a, b;
+  REQUIRE(a.connect(server.ws_url("/websocket/?finger=alice")) == 101);
+  REQUIRE(b.connect(server.ws_url("/websocket/?finger=bob")) == 101);
+  a.send(R"({"to":)");
+  a.send(msg("nobody", "alice"));
+  a.send_binary(msg("bob", "alice"));
+  a.send(msg("bob", "alice", R"(,"after":true)"));
+  CHECK(b.next_text() == msg("bob", "alice", R"(,"after":true)"));
+  CHECK(a.silent_for(200ms));
+  CHECK_FALSE(a.is_closed());
+  CHECK(metric(server.port(), R"(rendezvous_messages_dropped_total{dialect="fingersmith",reason="invalid_json"})") == 1);
+  CHECK(metric(server.port(), R"(rendezvous_messages_dropped_total{dialect="fingersmith",reason="unknown_to"})") == 1);
+  CHECK(metric(server.port(), R"(rendezvous_messages_dropped_total{dialect="fingersmith",reason="binary"})") == 1);
+}
+
+TEST_CASE("GEN-03 FS-25 65536 bytes pass, 65537 close 1009 with no data message") {
+  ServerProcess server;
+  WsClient a, b;
+  REQUIRE(a.connect(server.ws_url("/websocket/?finger=alice")) == 101);
+  REQUIRE(b.connect(server.ws_url("/websocket/?finger=bob")) == 101);
+  std::string head = msg("bob", "alice", R"(,"pad":")");
+  std::string exact = head + std::string(65536 - head.size() - 2, 'x') + "\"}";
+  REQUIRE(exact.size() == 65536);
+  a.send(exact);
+  CHECK(b.next_text() == exact);
+  std::string over = head + std::string(65537 - head.size() - 2, 'x') + "\"}";
+  a.send(over);
+  auto c = a.wait_close();
+  REQUIRE(c);
+  CHECK(c->code == 1009);
+  CHECK(a.silent_for(50ms));
+  CHECK(b.silent_for(200ms));
+}
+
+TEST_CASE("FS-10 key order, whitespace and \\u escapes survive byte for byte") {
+  ServerProcess server;
+  WsClient a, b;
+  REQUIRE(a.connect(server.ws_url("/websocket/?finger=alice")) == 101);
+  REQUIRE(b.connect(server.ws_url("/websocket/?finger=bob")) == 101);
+  const std::string text =
+      "{ \"type\":\"offer\" , \"to\":\"bob\",\"from\":\"alice\",\"n\":1.50,"
+      " \"u\":\"\\u00e9\\/\", \"sdp\":\"v=0\\r\\n\" }";
+  a.send(text);
+  CHECK(b.next_text() == text);
+}
+
+TEST_CASE("FS-22 GEN-04 fragments are reassembled; a fragmented oversize message closes 1009") {
+  ServerProcess server;
+  WsClient b;
+  REQUIRE(b.connect(server.ws_url("/websocket/?finger=bob")) == 101);
+  RawWs a;
+  REQUIRE(a.open(server.port(), "/websocket/?finger=alice") == 101);
+  std::string text = msg("bob", "alice", R"(,"sdp":"v=0 fragmented message body")");
+  std::size_t q = text.size() / 4;
+  a.send_frame(0x1, text.substr(0, q), false);
+  a.send_frame(0x0, text.substr(q, q), false);
+  a.send_frame(0x0, text.substr(2 * q, q), false);
+  a.send_frame(0x0, text.substr(3 * q), true);
+  CHECK(b.next_text() == text);
+
+  RawWs big;
+  REQUIRE(big.open(server.port(), "/websocket/?finger=carol") == 101);
+  big.send_frame(0x1, std::string(40000, ' '), false);
+  big.send_frame(0x0, std::string(40000, ' '), false);  // running total passes 65536
+  Frame f = big.next();
+  CHECK(f.opcode == 0x8);
+  CHECK(f.close_code() == 1009);
+}
+
+TEST_CASE("GEN-13 invalid UTF-8 closes 1007") {
+  ServerProcess server;
+  RawWs a;
+  REQUIRE(a.open(server.port(), "/websocket/?finger=alice") == 101);
+  a.send_text("{\"to\":\"alice\",\"from\":\"alice\",\"x\":\"\xC3\x28\"}");
+  Frame f = a.next();
+  CHECK(f.opcode == 0x8);
+  CHECK(f.close_code() == 1007);
+}
+
+TEST_CASE("200 peers connected at once all get their messages") {
+  ServerProcess server;
+  constexpr int n = 200;
+  std::vector<std::unique_ptr<WsClient>> peers;
+  for (int i = 0; i < n; ++i) {
+    peers.push_back(std::make_unique<WsClient>());
+    REQUIRE(peers.back()->connect(server.ws_url("/websocket/?finger=p" + std::to_string(i))) == 101);
+  }
+  for (int i = 0; i < n; ++i) {
+    std::string to = "p" + std::to_string((i + 1) % n);
+    peers[i]->send(msg(to, "p" + std::to_string(i), R"(,"i":)" + std::to_string(i)));
+  }
+  for (int i = 0; i < n; ++i) {
+    int from = (i + n - 1) % n;
+    CHECK(peers[i]->next_text() ==
+          msg("p" + std::to_string(i), "p" + std::to_string(from), R"(,"i":)" + std::to_string(from)));
+  }
+}
+
+TEST_CASE("server logs one line per connect and disconnect, never a body, and exits 0 on SIGTERM") {
+  auto server = std::make_unique<ServerProcess>();
+  {
+    WsClient a;
+    REQUIRE(a.connect(server->ws_url("/websocket/?finger=alice")) == 101);
+    a.send(msg("alice", "alice", R"(,"sdp":"SECRET-SDP-BODY")"));
+    CHECK(!a.next_text().empty());
+    WsClient dup;
+    CHECK(dup.connect(server->ws_url("/websocket/?finger=alice")) == 409);
+    CHECK(server->stop(6s) == 0);
+    auto c = a.wait_close(2s);
+    REQUIRE(c);
+    CHECK(c->code == 1001);
+  }
+  std::string log = server->log();
+  CHECK(log.find("connect ") != std::string::npos);
+  CHECK(log.find("refuse ") != std::string::npos);
+  CHECK(log.find("code=409") != std::string::npos);
+  CHECK(log.find("SECRET-SDP-BODY") == std::string::npos);
+}
