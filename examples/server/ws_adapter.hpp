@@ -98,11 +98,22 @@ class WsAdapter final : public Transport {
   Broker& broker() noexcept { return broker_; }
 
   // ---- rendezvous::Transport --------------------------------------------------------------
-  void send(ConnectionId id, std::string_view text, SendKind) override {
+  void send(ConnectionId id, std::string_view text, SendKind kind) override {
     Entry* e = entry(id);
     if (!e) return;
     if (!e->open) {
       e->pending.emplace_back(text);
+      return;
+    }
+    if (kind == SendKind::relay && routing_ && text.data() == routing_->get_payload().data() &&
+        text.size() == routing_->get_payload().size()) {
+      // Forward the received buffer itself: framed once, shared by every recipient, written
+      // with writev. websocketpp would otherwise copy and re-validate the payload per send.
+      if (!routing_->get_prepared()) {
+        routing_->set_header(frame_header(text.size()));
+        routing_->set_prepared(true);
+      }
+      e->con->send(routing_);
       return;
     }
     e->con->send(text.data(), text.size(), websocketpp::frame::opcode::text);
@@ -244,8 +255,26 @@ class WsAdapter final : public Transport {
     ConnPtr con = server_.get_con_from_hdl(hdl);
     auto type = msg->get_opcode() == websocketpp::frame::opcode::binary ? MessageType::binary
                                                                          : MessageType::text;
+    routing_ = msg;
     broker_.route(id_of(con), msg->get_payload(), type);
+    routing_.reset();
     arm_timer();
+  }
+
+  /// RFC 6455 header of an unmasked, final text frame from the server.
+  static std::string frame_header(std::size_t n) {
+    std::string h(1, static_cast<char>(0x81));
+    if (n < 126) {
+      h.push_back(static_cast<char>(n));
+    } else if (n < 65536) {
+      h.push_back(static_cast<char>(126));
+      h.push_back(static_cast<char>(n >> 8));
+      h.push_back(static_cast<char>(n & 0xFF));
+    } else {
+      h.push_back(static_cast<char>(127));
+      for (int i = 7; i >= 0; --i) h.push_back(static_cast<char>((n >> (8 * i)) & 0xFF));
+    }
+    return h;
   }
 
   void touch(websocketpp::connection_hdl hdl) {
@@ -307,6 +336,7 @@ class WsAdapter final : public Transport {
   Broker broker_;
   TlsFiles tls_;
   std::unordered_map<std::uint64_t, Entry> conns_;
+  MessagePtr routing_;  // the inbound message during broker_.route (for SendKind::relay)
   bool armed_ = false;
   TimePoint armed_at_{};
   bool stopping_ = false;
