@@ -203,3 +203,110 @@ TEST_CASE("server logs one line per connect and disconnect, never a body, and ex
   CHECK(log.find("code=409") != std::string::npos);
   CHECK(log.find("SECRET-SDP-BODY") == std::string::npos);
 }
+
+TEST_CASE("FS-02 FS-03 FS-04 FS-05 FS-06 handshake outcomes on the wire") {
+  ServerProcess server;
+  auto status = [&](const std::string& target) {
+    WsClient c;
+    return c.connect(server.ws_url(target));
+  };
+  CHECK(status("/websocket?finger=alice") == 101);
+  CHECK(status("/websocket/x?finger=a") == 404);
+  CHECK(status("/websocket/") == 400);
+  CHECK(status("/websocket/?finger=") == 400);
+  CHECK(status("/websocket/?other=1") == 400);
+  CHECK(status("/websocket/?finger=" + std::string(256, 'f')) == 101);
+  CHECK(status("/websocket/?finger=" + std::string(257, 'f')) == 400);
+  CHECK(status("/websocket/?finger=a%0Ab") == 400);
+  CHECK(status("/websocket/?finger=%zz") == 400);
+
+  WsClient ab, cd;
+  REQUIRE(ab.connect(server.ws_url("/websocket/?finger=a%20b")) == 101);
+  REQUIRE(cd.connect(server.ws_url("/websocket/?finger=c+d&finger=zz")) == 101);
+  cd.send(msg("a b", "c d"));
+  CHECK(ab.next_text() == msg("a b", "c d"));
+  ab.send(msg("zz", "a b"));
+  CHECK(cd.silent_for(200ms));
+  CHECK(metric(server.port(), R"(rendezvous_messages_dropped_total{dialect="fingersmith",reason="unknown_to"})") == 1);
+}
+
+TEST_CASE("FS-09 with verify_from off, a spoofed from is delivered verbatim") {
+  ServerProcess server({"--fingersmith-verify-from", "false"});
+  WsClient a, b;
+  REQUIRE(a.connect(server.ws_url("/websocket/?finger=alice")) == 101);
+  REQUIRE(b.connect(server.ws_url("/websocket/?finger=bob")) == 101);
+  a.send(msg("bob", "mallory"));
+  CHECK(b.next_text() == msg("bob", "mallory"));
+  a.send(R"({"to":"bob"})");
+  CHECK(b.next_text() == R"({"to":"bob"})");
+}
+
+TEST_CASE("FS-12 FS-13 FS-16 FS-21 drops and self-delivery on the wire") {
+  ServerProcess server;
+  WsClient a, b, c;
+  REQUIRE(a.connect(server.ws_url("/websocket/?finger=alice")) == 101);
+  REQUIRE(b.connect(server.ws_url("/websocket/?finger=bob")) == 101);
+  REQUIRE(c.connect(server.ws_url("/websocket/?finger=carol")) == 101);
+  a.send("[1,2]");
+  a.send(R"({"from":"alice"})");
+  a.send(R"({"to":7,"from":"alice"})");
+  a.send(R"({"to":"bob","to":"carol","from":"alice"})");
+  a.send(msg("alice", "alice", R"(,"self":1)"));
+  CHECK(a.next_text() == msg("alice", "alice", R"(,"self":1)"));
+  CHECK(b.silent_for(100ms));
+  CHECK(c.silent_for(100ms));
+  CHECK(metric(server.port(), R"(rendezvous_messages_dropped_total{dialect="fingersmith",reason="missing_to"})") == 3);
+  CHECK(metric(server.port(), R"(rendezvous_messages_dropped_total{dialect="fingersmith",reason="ambiguous"})") == 1);
+  b.close();
+  REQUIRE(b.wait_close());
+  std::this_thread::sleep_for(100ms);
+  a.send(msg("bob", "alice"));
+  CHECK(a.silent_for(300ms));
+  CHECK(metric(server.port(), R"(rendezvous_messages_dropped_total{dialect="fingersmith",reason="unknown_to"})") == 1);
+}
+
+TEST_CASE("FS-17 500 messages as fast as the rate limit allows arrive in order") {
+  ServerProcess server;
+  WsClient a, b;
+  REQUIRE(a.connect(server.ws_url("/websocket/?finger=alice")) == 101);
+  REQUIRE(b.connect(server.ws_url("/websocket/?finger=bob")) == 101);
+  // Burst 200, then 100/s: pace at 95/s after the burst so the bucket never empties.
+  for (int i = 1; i <= 500; ++i) {
+    a.send(msg("bob", "alice", R"(,"n":)" + std::to_string(i)));
+    if (i > 190) std::this_thread::sleep_for(std::chrono::microseconds(10500));
+  }
+  for (int i = 1; i <= 500; ++i) {
+    std::string got = b.next_text();
+    REQUIRE(got == msg("bob", "alice", R"(,"n":)" + std::to_string(i)));
+  }
+  CHECK_FALSE(a.is_closed());
+}
+
+TEST_CASE("FS-19 replace mode: the first alice gets close 4000 replaced") {
+  ServerProcess server({"--fingersmith-duplicate-ids", "replace"});
+  WsClient a1, a2, b;
+  REQUIRE(a1.connect(server.ws_url("/websocket/?finger=alice")) == 101);
+  REQUIRE(b.connect(server.ws_url("/websocket/?finger=bob")) == 101);
+  REQUIRE(a2.connect(server.ws_url("/websocket/?finger=alice")) == 101);
+  auto c = a1.wait_close();
+  REQUIRE(c);
+  CHECK(c->code == 4000);
+  CHECK(c->reason == "replaced");
+  b.send(msg("alice", "bob"));
+  CHECK(a2.next_text() == msg("alice", "bob"));
+  CHECK_FALSE(a1.next(100ms));
+}
+
+TEST_CASE("FS-20 allow mode: both alices get messages to alice, the sender included") {
+  ServerProcess server({"--fingersmith-duplicate-ids", "allow"});
+  WsClient a1, a2, b;
+  REQUIRE(a1.connect(server.ws_url("/websocket/?finger=alice")) == 101);
+  REQUIRE(a2.connect(server.ws_url("/websocket/?finger=alice")) == 101);
+  REQUIRE(b.connect(server.ws_url("/websocket/?finger=bob")) == 101);
+  b.send(msg("alice", "bob"));
+  CHECK(a1.next_text() == msg("alice", "bob"));
+  CHECK(a2.next_text() == msg("alice", "bob"));
+  a1.send(msg("alice", "alice"));
+  CHECK(a1.next_text() == msg("alice", "alice"));
+  CHECK(a2.next_text() == msg("alice", "alice"));
+}
