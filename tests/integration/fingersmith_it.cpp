@@ -25,6 +25,16 @@ double metric(unsigned short port, const std::string& series) {
   return std::stod(r.body.substr(pos + series.size() + 1));
 }
 
+/// A server with alice and bob connected: the setup most cases start from.
+struct AliceBob {
+  explicit AliceBob(std::vector<std::string> args = {}) : server(std::move(args)) {
+    REQUIRE(a.connect(server.ws_url("/websocket/?finger=alice")) == 101);
+    REQUIRE(b.connect(server.ws_url("/websocket/?finger=bob")) == 101);
+  }
+  ServerProcess server;
+  WsClient a, b;
+};
+
 }  // namespace
 
 TEST_CASE("FS-01 FS-23 two unrupt-like peers exchange offer, answer and candidates") {
@@ -71,10 +81,9 @@ TEST_CASE("FS-18 duplicate id gets 409 and the first holder keeps working") {
 }
 
 TEST_CASE("FS-07 FS-08 spoofed or missing from is not delivered and nothing comes back") {
-  ServerProcess server;
-  WsClient a, b;
-  REQUIRE(a.connect(server.ws_url("/websocket/?finger=alice")) == 101);
-  REQUIRE(b.connect(server.ws_url("/websocket/?finger=bob")) == 101);
+  AliceBob ab;
+  auto& a = ab.a;
+  auto& b = ab.b;
   a.send(msg("bob", "mallory"));
   a.send(R"({"to":"bob"})");
   a.send(msg("bob", "alice", R"(,"n":3)"));
@@ -84,10 +93,10 @@ TEST_CASE("FS-07 FS-08 spoofed or missing from is not delivered and nothing come
 }
 
 TEST_CASE("FS-11 FS-14 FS-15 bad JSON, unknown to and binary are dropped, connection kept") {
-  ServerProcess server;
-  WsClient a, b;
-  REQUIRE(a.connect(server.ws_url("/websocket/?finger=alice")) == 101);
-  REQUIRE(b.connect(server.ws_url("/websocket/?finger=bob")) == 101);
+  AliceBob ab;
+  auto& server = ab.server;
+  auto& a = ab.a;
+  auto& b = ab.b;
   a.send(R"({"to":)");
   a.send(msg("nobody", "alice"));
   a.send_binary(msg("bob", "alice"));
@@ -101,10 +110,9 @@ TEST_CASE("FS-11 FS-14 FS-15 bad JSON, unknown to and binary are dropped, connec
 }
 
 TEST_CASE("GEN-03 FS-25 65536 bytes pass, 65537 close 1009 with no data message") {
-  ServerProcess server;
-  WsClient a, b;
-  REQUIRE(a.connect(server.ws_url("/websocket/?finger=alice")) == 101);
-  REQUIRE(b.connect(server.ws_url("/websocket/?finger=bob")) == 101);
+  AliceBob ab;
+  auto& a = ab.a;
+  auto& b = ab.b;
   std::string head = msg("bob", "alice", R"(,"pad":")");
   std::string exact = head + std::string(65536 - head.size() - 2, 'x') + "\"}";
   REQUIRE(exact.size() == 65536);
@@ -120,10 +128,9 @@ TEST_CASE("GEN-03 FS-25 65536 bytes pass, 65537 close 1009 with no data message"
 }
 
 TEST_CASE("FS-10 key order, whitespace and \\u escapes survive byte for byte") {
-  ServerProcess server;
-  WsClient a, b;
-  REQUIRE(a.connect(server.ws_url("/websocket/?finger=alice")) == 101);
-  REQUIRE(b.connect(server.ws_url("/websocket/?finger=bob")) == 101);
+  AliceBob ab;
+  auto& a = ab.a;
+  auto& b = ab.b;
   const std::string text =
       "{ \"type\":\"offer\" , \"to\":\"bob\",\"from\":\"alice\",\"n\":1.50,"
       " \"u\":\"\\u00e9\\/\", \"sdp\":\"v=0\\r\\n\" }";
@@ -231,10 +238,9 @@ TEST_CASE("FS-02 FS-03 FS-04 FS-05 FS-06 handshake outcomes on the wire") {
 }
 
 TEST_CASE("FS-09 with verify_from off, a spoofed from is delivered verbatim") {
-  ServerProcess server({"--fingersmith-verify-from", "false"});
-  WsClient a, b;
-  REQUIRE(a.connect(server.ws_url("/websocket/?finger=alice")) == 101);
-  REQUIRE(b.connect(server.ws_url("/websocket/?finger=bob")) == 101);
+  AliceBob ab({"--fingersmith-verify-from", "false"});
+  auto& a = ab.a;
+  auto& b = ab.b;
   a.send(msg("bob", "mallory"));
   CHECK(b.next_text() == msg("bob", "mallory"));
   a.send(R"({"to":"bob"})");
@@ -266,10 +272,9 @@ TEST_CASE("FS-12 FS-13 FS-16 FS-21 drops and self-delivery on the wire") {
 }
 
 TEST_CASE("FS-17 500 messages as fast as the rate limit allows arrive in order") {
-  ServerProcess server;
-  WsClient a, b;
-  REQUIRE(a.connect(server.ws_url("/websocket/?finger=alice")) == 101);
-  REQUIRE(b.connect(server.ws_url("/websocket/?finger=bob")) == 101);
+  AliceBob ab;
+  auto& a = ab.a;
+  auto& b = ab.b;
   // Burst 200, then 100/s: pace at 95/s after the burst so the bucket never empties.
   for (int i = 1; i <= 500; ++i) {
     a.send(msg("bob", "alice", R"(,"n":)" + std::to_string(i)));
