@@ -1012,11 +1012,13 @@ TEST_CASE("GEN-05 POST /forward: a 65536-byte body is processed, 65537 gets 413"
   Harness h;
   ConnectionId d = device(h);
   std::string id = connection_id(h);
-  std::string head = with_id(id, R"(,"payload":")");
+  std::string head = R"({"connection_id":")" + id + R"(","payload":")";
   std::string exact = head + std::string(65536 - head.size() - 2, 'x') + "\"}";
   REQUIRE(exact.size() == 65536);
   CHECK(post(h, "/forward", exact).status == 200);
-  CHECK(h.received(d).size() == 1);
+  auto got = h.received(d);
+  REQUIRE(got.size() == 1);
+  CHECK(parse(got[0])["payload"].GetStringLength() == 65536 - head.size() - 2);
   std::string over = head + std::string(65537 - head.size() - 2, 'x') + "\"}";
   HttpResponse r = post(h, "/forward", over);
   check_http_error(r, 413, "Request body too large");
