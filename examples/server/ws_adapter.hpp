@@ -204,6 +204,10 @@ class WsAdapter final : public Transport {
     ConnectionId id = broker_.open(address);
     con->rdv_id = static_cast<std::uint64_t>(id);
     conns_[con->rdv_id].con = con;
+    // websocketpp calls neither the close nor the fail handler for a connection that ended
+    // after a plain HTTP response; without this the Broker never hears of its disconnect and
+    // its per-address count leaks (503 after max_connections_per_address requests).
+    con->set_termination_handler([this](ConnPtr ended) { on_end(ended->get_handle()); });
     arm_timer();
   }
 

@@ -144,7 +144,10 @@ bool Core::precheck(Connection& conn, const HttpRequest& request, bool upgrade, 
       bool ok = std::any_of(options_.allowed_origins.begin(), options_.allowed_origins.end(),
                             [&](const std::string& a) { return iequals(a, origin->value); });
       if (!ok) {
-        refusal = route.dialect->refusal(403, "Origin not allowed");
+        // §1.1: WebSocket-only paths refuse in text/plain whatever their dialect's HTTP style.
+        refusal = route.kind == RouteKind::websocket
+                      ? route.dialect->DialectHandler::refusal(403, "Origin not allowed")
+                      : route.dialect->refusal(403, "Origin not allowed");
         reason = RefuseReason::origin;
         return false;
       }
@@ -214,7 +217,7 @@ Handshake Core::connect(ConnectionId id, const HttpRequest& request) {
   hs.max_message_bytes = conn->max_message_bytes;
   hs.response.status = 101;
   if (options_.on_connect && !options_.on_connect(conn->dialect, request.path(), conn->remote)) {
-    hs.response = dialect.refusal(403, "Forbidden");
+    hs.response = dialect.DialectHandler::refusal(403, "Forbidden");  // a WebSocket path
   } else {
     dialect.upgrade(*conn, request, hs);
   }

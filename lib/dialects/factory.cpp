@@ -1,6 +1,7 @@
 #include "dialects/factory.hpp"
 
 #include "core/core.hpp"
+#include "dialects/cuttlefish.hpp"
 #include "dialects/fingersmith.hpp"
 
 namespace rendezvous::detail {
@@ -11,7 +12,7 @@ std::unique_ptr<DialectHandler> make_dialect(Dialect d, Core& core) {
     case Dialect::fingersmith:
       return o.fingersmith.enabled ? std::make_unique<Fingersmith>(core) : nullptr;
     case Dialect::cuttlefish:
-      return nullptr;
+      return o.cuttlefish.enabled ? std::make_unique<Cuttlefish>(core) : nullptr;
     case Dialect::rooms:
       return nullptr;
     case Dialect::mailbox:

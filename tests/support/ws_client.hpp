@@ -119,7 +119,8 @@ class BasicWsClient {
       for (const auto& p : options.subprotocols) con->add_subprotocol(p);
       con->set_open_handler([state](websocketpp::connection_hdl h) {
         auto c = Loop::get().endpoint().get_con_from_hdl(h);
-        state->subprotocol = c->get_subprotocol();
+        // A websocketpp client never fills get_subprotocol(): read what the server selected.
+        state->subprotocol = c->get_response_header("Sec-WebSocket-Protocol");
         state->finish_handshake(101);
       });
       con->set_fail_handler([state](websocketpp::connection_hdl h) {
