@@ -59,8 +59,6 @@ class WsAdapter final : public Transport {
     server_.set_validate_handler([this](auto hdl) { return on_validate(hdl); });
     server_.set_open_handler([this](auto hdl) { on_open(hdl); });
     server_.set_message_handler([this](auto hdl, MessagePtr msg) { on_message(hdl, msg); });
-    server_.set_close_handler([this](auto hdl) { on_end(hdl); });
-    server_.set_fail_handler([this](auto hdl) { on_end(hdl); });
     server_.set_http_handler([this](auto hdl) { on_http(hdl); });
     server_.set_ping_handler([this](auto hdl, std::string) {
       touch(hdl);
@@ -204,9 +202,9 @@ class WsAdapter final : public Transport {
     ConnectionId id = broker_.open(address);
     con->rdv_id = static_cast<std::uint64_t>(id);
     conns_[con->rdv_id].con = con;
-    // websocketpp calls neither the close nor the fail handler for a connection that ended
-    // after a plain HTTP response; without this the Broker never hears of its disconnect and
-    // its per-address count leaks (503 after max_connections_per_address requests).
+    // The termination handler is the one websocketpp calls for every connection, WebSocket or
+    // plain HTTP (close and fail handlers skip connections that ended after an HTTP response,
+    // which would leak their Broker state and per-address count).
     con->set_termination_handler([this](ConnPtr ended) { on_end(ended->get_handle()); });
     arm_timer();
   }
