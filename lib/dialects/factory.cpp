@@ -2,6 +2,7 @@
 
 #include "core/core.hpp"
 #include "dialects/fingersmith.hpp"
+#include "dialects/rooms.hpp"
 
 namespace rendezvous::detail {
 
@@ -13,7 +14,7 @@ std::unique_ptr<DialectHandler> make_dialect(Dialect d, Core& core) {
     case Dialect::cuttlefish:
       return nullptr;
     case Dialect::rooms:
-      return nullptr;
+      return o.rooms.enabled ? std::make_unique<Rooms>(core) : nullptr;
     case Dialect::mailbox:
       return nullptr;
   }
