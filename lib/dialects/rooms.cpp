@@ -138,7 +138,7 @@ std::string_view Rooms::written() const noexcept {
   return std::string_view(buffer_.GetString(), buffer_.GetSize());
 }
 
-void Rooms::string(std::string_view s) {
+void Rooms::write_string(std::string_view s) {
   writer_.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
@@ -148,7 +148,7 @@ void Rooms::error(Connection& conn, std::string_view text) {
   w.Key("type");
   w.String("error");
   w.Key("message");
-  string(text);
+  write_string(text);
   w.EndObject();
   core_.send(conn, written());
 }
@@ -218,14 +218,14 @@ void Rooms::register_peer(Connection& conn, Peer& peer, std::string_view data) {
   w.Key("type");
   w.String("welcome");
   w.Key("peerId");
-  string(peer.id);
+  write_string(peer.id);
   w.Key("peers");
   w.StartArray();
   for (Connection* other : room.peers) {
     const Peer& p = other->session_as<Peer>();
     w.StartObject();
     w.Key("id");
-    string(p.id);
+    write_string(p.id);
     w.Key("publicKey");
     w.RawValue(p.key.data(), p.key.size(), rapidjson::kObjectType);
     w.EndObject();
@@ -242,7 +242,7 @@ void Rooms::register_peer(Connection& conn, Peer& peer, std::string_view data) {
   w.Key("type");
   w.String("peer-joined");
   w.Key("peerId");
-  string(peer.id);
+  write_string(peer.id);
   w.Key("publicKey");
   w.RawValue(peer.key.data(), peer.key.size(), rapidjson::kObjectType);
   w.EndObject();
@@ -276,7 +276,7 @@ void Rooms::relay(Connection& conn, Peer& peer, std::string_view data, const jso
     return error(conn, text);
   }
   writer_.Key("from");
-  string(peer.id);
+  write_string(peer.id);
   writer_.EndObject();
   core_.send(*target->second, written(), SendKind::own, true);
 }
@@ -290,7 +290,7 @@ void Rooms::unregister(Connection& conn, Peer& peer) {
   w.Key("type");
   w.String("peer-left");
   w.Key("peerId");
-  string(peer.id);
+  write_string(peer.id);
   w.EndObject();
   for (Connection* other : room.peers) core_.send(*other, written());
   peer.id.clear();

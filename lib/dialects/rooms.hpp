@@ -49,7 +49,7 @@ class Rooms final : public DialectHandler {
   /// Starts a server message in buffer_ and returns the writer.
   json::Writer& begin();
   std::string_view written() const noexcept;
-  void string(std::string_view s);
+  void write_string(std::string_view s);
 
   std::unordered_map<std::string, Room> rooms_;
   rapidjson::StringBuffer buffer_;  // reused for every message the dialect writes
