@@ -54,8 +54,8 @@ class Rooms final : public DialectHandler {
   std::unordered_map<std::string, Room> rooms_;
   rapidjson::StringBuffer buffer_;  // reused for every message the dialect writes
   json::Writer writer_;
-  rapidjson::Reader reader_;
-  std::string scratch_;  // decoded `type` or `to` when they carry escapes
+  std::string relay_;    // the relayed message being built, reused
+  std::string scratch_;  // decoded `type`, `to` or member name when they carry escapes
 };
 
 }  // namespace rendezvous::detail

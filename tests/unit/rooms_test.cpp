@@ -682,13 +682,24 @@ TEST_CASE("RM-22 malformed messages get their errors and the socket stays open")
   CHECK(join(h, u, key(1)).size() == 64);
 }
 
-TEST_CASE("RM-22 strings that do not decode to UTF-8 are not passed on") {
+TEST_CASE("RM-08 relayed members keep their spelling; lone surrogates never become raw bytes") {
   Pair p;
-  p.h.text(p.a, R"({"type":"offer","to":")" + p.idb + R"(","x":"\udc00"})");
-  CHECK(error_of(p.h, p.a) == "Invalid JSON");
-  p.h.text(p.a, R"({"type":"offer","to":")" + p.idb + R"(","\ud800x":1})");
-  CHECK(error_of(p.h, p.a) == "Invalid JSON");
-  CHECK(p.h.received(p.b).empty());
+  // Escapes, number spelling and blanks inside members pass through unchanged (§1.2 allows
+  // more, this is what we do), so a lone surrogate stays an escape, never invalid UTF-8.
+  const std::string sent = "{ \"x\" : \"\\udc00\\u00e9\" ,\"type\":\"offer\",\"\\u0074o\":\"" + p.idb +
+                           "\",\"n\":1.50E+2 , \"big\":1e400,\"fr\\u006fm\":[\"forged\"],\"deep\":{\"to\":[1,{\"from\":\"}\"}]} }";
+  p.h.text(p.a, sent);
+  std::string got = only(p.h, p.b);
+  CHECK(got == "{\"x\" : \"\\udc00\\u00e9\",\"type\":\"offer\",\"n\":1.50E+2 ,\"big\":1e400,"
+               "\"deep\":{\"to\":[1,{\"from\":\"}\"}]},\"from\":\"" + p.ida + "\"}");
+  // Quotes after even and odd runs of backslashes.
+  const std::string tricky = R"({"type":"offer","a":"\\","b":"\"","c":["\\\"}",{"d":"\\\\"}],"to":")" + p.idb + R"("})";
+  p.h.text(p.a, tricky);
+  CHECK(only(p.h, p.b) == R"({"type":"offer","a":"\\","b":"\"","c":["\\\"}",{"d":"\\\\"}],"from":")" + p.ida + R"("})");
+  // A leading `to` leaves no stray comma.
+  p.h.text(p.a, "{\"to\":\"" + p.idb + "\",\"type\":\"answer\"}");
+  CHECK(only(p.h, p.b) == "{\"type\":\"answer\",\"from\":\"" + p.ida + "\"}");
+  // A key with a lone surrogate is refused: it would reach every peer as invalid UTF-8.
   ConnectionId u = p.h.ws(lobby);
   p.h.text(u, reg(R"({"kty":"OKP","crv":"Ed25519","x":"AA","kid":"\udfff"})"));
   CHECK(error_of(p.h, u) == "Invalid public key");
