@@ -3,6 +3,7 @@
 #include "core/core.hpp"
 #include "dialects/cuttlefish.hpp"
 #include "dialects/fingersmith.hpp"
+#include "dialects/rooms.hpp"
 
 namespace rendezvous::detail {
 
@@ -14,7 +15,7 @@ std::unique_ptr<DialectHandler> make_dialect(Dialect d, Core& core) {
     case Dialect::cuttlefish:
       return o.cuttlefish.enabled ? std::make_unique<Cuttlefish>(core) : nullptr;
     case Dialect::rooms:
-      return nullptr;
+      return o.rooms.enabled ? std::make_unique<Rooms>(core) : nullptr;
     case Dialect::mailbox:
       return nullptr;
   }
