@@ -127,6 +127,9 @@ class WsAdapter final : public Transport {
     con->set_status(static_cast<websocketpp::http::status_code::value>(r.status));
     for (const auto& [name, value] : r.headers) con->append_header(name, value);
     con->set_body(r.body);
+    // websocketpp drops Content-Length for an empty body; §5.3 wants it on an empty message.
+    if (r.body.empty() && r.status >= 200 && r.status != 204 && r.status != 304)
+      con->replace_header("Content-Length", "0");
     if (r.close_connection) con->replace_header("Connection", "close");
     if (e->deferred) {
       websocketpp::lib::error_code ec;

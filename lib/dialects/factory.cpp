@@ -2,6 +2,7 @@
 
 #include "core/core.hpp"
 #include "dialects/fingersmith.hpp"
+#include "dialects/mailbox.hpp"
 
 namespace rendezvous::detail {
 
@@ -15,7 +16,7 @@ std::unique_ptr<DialectHandler> make_dialect(Dialect d, Core& core) {
     case Dialect::rooms:
       return nullptr;
     case Dialect::mailbox:
-      return nullptr;
+      return o.mailbox.enabled ? std::make_unique<Mailbox>(core) : nullptr;
   }
   return nullptr;
 }
