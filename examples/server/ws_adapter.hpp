@@ -19,6 +19,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <sys/socket.h>
+
 namespace rendezvous::server {
 
 /// Paths to a PEM certificate chain and private key; both set enables TLS.
@@ -196,6 +198,9 @@ class WsAdapter final : public Transport {
     ConnectionId id = broker_.open(address);
     con->rdv_id = static_cast<std::uint64_t>(id);
     conns_[con->rdv_id].con = con;
+    // websocketpp calls neither the close nor the fail handler when it ends a plain HTTP
+    // connection after the response; its termination handler runs for every connection.
+    con->set_termination_handler([this](ConnPtr c) { end(c); });
     arm_timer();
   }
 
@@ -263,14 +268,43 @@ class WsAdapter final : public Transport {
     if (Entry* e = entry(id); e && !e->responded) {
       e->deferred = true;
       con->defer_http_response();
+      watch_departure(con);
     }
     arm_timer();
   }
 
-  void on_end(websocketpp::connection_hdl hdl) {
-    ConnPtr con = server_.get_con_from_hdl(hdl);
+  /// While a response is deferred (a long poll) websocketpp reads nothing, so it would not
+  /// notice the client leaving. Wait for the socket to turn readable: end of stream means the
+  /// client is gone, and the Broker must hear it before it hands the poll a message (§5.5).
+  void watch_departure(const ConnPtr& con) {
+    std::weak_ptr<typename ConnPtr::element_type> weak = con;
+    con->get_raw_socket().async_wait(asio::socket_base::wait_read, [this, weak](
+                                                                        const asio::error_code& ec) {
+      ConnPtr c = weak.lock();
+      if (!c || ec) return;
+      Entry* e = entry(id_of(c));
+      if (!e || e->responded) return;
+      char byte;
+      if (::recv(c->get_raw_socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+        return;  // more bytes from a live client (pipelining, TLS): its answer still comes
+      broker_.disconnect(id_of(c));
+      conns_.erase(c->rdv_id);
+      asio::error_code ignored;
+      c->get_raw_socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+      websocketpp::lib::error_code wec;
+      c->send_http_response(wec);  // fails on the closed socket: websocketpp cleans up
+      arm_timer();
+      if (stopping_ && conns_.empty()) finish();
+    });
+  }
+
+  void on_end(websocketpp::connection_hdl hdl) { end(server_.get_con_from_hdl(hdl)); }
+
+  void end(const ConnPtr& con) {
+    auto it = conns_.find(con->rdv_id);
+    if (it == conns_.end()) return;  // already ended (close handler, then termination)
     broker_.disconnect(id_of(con));
-    conns_.erase(con->rdv_id);
+    conns_.erase(it);
     arm_timer();
     if (stopping_ && conns_.empty()) finish();
   }

@@ -203,6 +203,24 @@ TEST_CASE("MB-14 two concurrent long polls each get their own message") {
   CHECK(alice_done > bob_done);
 }
 
+TEST_CASE("MB-14 a client that leaves mid-wait consumes nothing") {
+  ServerProcess server;
+  const unsigned short port = server.port();
+  {
+    Socket gone(port);
+    REQUIRE(gone.write_all("GET /inbox HTTP/1.1\r\nHost: x\r\nAuthorization: " +
+                           basic_auth("alice:secret") + "\r\n\r\n"));
+    REQUIRE(inboxes_reach(port, 1));
+  }  // closed without reading an answer
+  std::this_thread::sleep_for(200ms);
+  CHECK(post(port, "bob:pw", "alice", "kept").status == 200);
+  HttpResult r = get(port, "alice:secret");
+  CHECK(r.header("X-From") == std::string("bob"));
+  CHECK(r.body == "kept");
+  CHECK(r.seconds < 1.0);
+  CHECK(metric(port, "rendezvous_messages_relayed_total{dialect=\"mailbox\"}") == 1);
+}
+
 TEST_CASE("MB-15 with long_poll_timeout 1 s an empty inbox answers empty after 1 s") {
   ServerProcess server({"--mailbox-long-poll-timeout", "1"});
   HttpResult r = get(server.port(), "alice:secret");
