@@ -198,9 +198,10 @@ class WsAdapter final : public Transport {
     ConnectionId id = broker_.open(address);
     con->rdv_id = static_cast<std::uint64_t>(id);
     conns_[con->rdv_id].con = con;
-    // websocketpp calls neither the close nor the fail handler when it ends a plain HTTP
-    // connection after the response; its termination handler runs for every connection.
-    con->set_termination_handler([this](ConnPtr c) { end(c); });
+    // websocketpp calls neither the close nor the fail handler for a connection that ended
+    // after a plain HTTP response; without this the Broker never hears of its disconnect and
+    // its per-address count leaks (503 after max_connections_per_address requests).
+    con->set_termination_handler([this](ConnPtr ended) { on_end(ended->get_handle()); });
     arm_timer();
   }
 
@@ -278,8 +279,7 @@ class WsAdapter final : public Transport {
   /// client is gone, and the Broker must hear it before it hands the poll a message (§5.5).
   void watch_departure(const ConnPtr& con) {
     std::weak_ptr<typename ConnPtr::element_type> weak = con;
-    con->get_raw_socket().async_wait(asio::socket_base::wait_read, [this, weak](
-                                                                        const asio::error_code& ec) {
+    auto on_readable = [this, weak](const asio::error_code& ec) {
       ConnPtr c = weak.lock();
       if (!c || ec) return;
       Entry* e = entry(id_of(c));
@@ -295,16 +295,14 @@ class WsAdapter final : public Transport {
       c->send_http_response(wec);  // fails on the closed socket: websocketpp cleans up
       arm_timer();
       if (stopping_ && conns_.empty()) finish();
-    });
+    };
+    con->get_raw_socket().async_wait(asio::socket_base::wait_read, on_readable);
   }
 
-  void on_end(websocketpp::connection_hdl hdl) { end(server_.get_con_from_hdl(hdl)); }
-
-  void end(const ConnPtr& con) {
-    auto it = conns_.find(con->rdv_id);
-    if (it == conns_.end()) return;  // already ended (close handler, then termination)
+  void on_end(websocketpp::connection_hdl hdl) {
+    ConnPtr con = server_.get_con_from_hdl(hdl);
     broker_.disconnect(id_of(con));
-    conns_.erase(it);
+    conns_.erase(con->rdv_id);
     arm_timer();
     if (stopping_ && conns_.empty()) finish();
   }
