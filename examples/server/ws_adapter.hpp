@@ -19,6 +19,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <sys/socket.h>
+
 namespace rendezvous::server {
 
 /// Paths to a PEM certificate chain and private key; both set enables TLS.
@@ -136,6 +138,9 @@ class WsAdapter final : public Transport {
     con->set_status(static_cast<websocketpp::http::status_code::value>(r.status));
     for (const auto& [name, value] : r.headers) con->append_header(name, value);
     con->set_body(r.body);
+    // websocketpp drops Content-Length for an empty body; §5.3 wants it on an empty message.
+    if (r.body.empty() && r.status >= 200 && r.status != 204 && r.status != 304)
+      con->replace_header("Content-Length", "0");
     if (r.close_connection) con->replace_header("Connection", "close");
     if (e->deferred) {
       websocketpp::lib::error_code ec;
@@ -291,8 +296,34 @@ class WsAdapter final : public Transport {
     if (Entry* e = entry(id); e && !e->responded) {
       e->deferred = true;
       con->defer_http_response();
+      watch_departure(con);
     }
     arm_timer();
+  }
+
+  /// While a response is deferred (a long poll) websocketpp reads nothing, so it would not
+  /// notice the client leaving. Wait for the socket to turn readable: end of stream means the
+  /// client is gone, and the Broker must hear it before it hands the poll a message (§5.5).
+  void watch_departure(const ConnPtr& con) {
+    std::weak_ptr<typename ConnPtr::element_type> weak = con;
+    auto on_readable = [this, weak](const asio::error_code& ec) {
+      ConnPtr c = weak.lock();
+      if (!c || ec) return;
+      Entry* e = entry(id_of(c));
+      if (!e || e->responded) return;
+      char byte;
+      if (::recv(c->get_raw_socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+        return;  // more bytes from a live client (pipelining, TLS): its answer still comes
+      broker_.disconnect(id_of(c));
+      conns_.erase(c->rdv_id);
+      asio::error_code ignored;
+      c->get_raw_socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+      websocketpp::lib::error_code wec;
+      c->send_http_response(wec);  // fails on the closed socket: websocketpp cleans up
+      arm_timer();
+      if (stopping_ && conns_.empty()) finish();
+    };
+    con->get_raw_socket().async_wait(asio::socket_base::wait_read, on_readable);
   }
 
   void on_end(websocketpp::connection_hdl hdl) {

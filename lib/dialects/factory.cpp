@@ -4,6 +4,7 @@
 #include "dialects/cuttlefish.hpp"
 #include "dialects/fingersmith.hpp"
 #include "dialects/rooms.hpp"
+#include "dialects/mailbox.hpp"
 
 namespace rendezvous::detail {
 
@@ -17,7 +18,7 @@ std::unique_ptr<DialectHandler> make_dialect(Dialect d, Core& core) {
     case Dialect::rooms:
       return o.rooms.enabled ? std::make_unique<Rooms>(core) : nullptr;
     case Dialect::mailbox:
-      return nullptr;
+      return o.mailbox.enabled ? std::make_unique<Mailbox>(core) : nullptr;
   }
   return nullptr;
 }
