@@ -22,9 +22,10 @@ using Document = rapidjson::Document;
 using Value = rapidjson::Value;
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-/// Parses `text` into `doc`. False for invalid JSON or nesting deeper than the scanner allows.
+/// Parses `text` into `doc`. False for invalid JSON, nesting deeper than the scanner allows, or a
+/// lone surrogate escape (RapidJSON 1.1 would decode it into bytes that are not UTF-8).
 inline bool parse(Scanner& scanner, std::string_view text, Document& doc) {
-  if (!scanner.valid(text)) return false;
+  if (!scanner.valid(text) || !surrogates_paired(text)) return false;
   doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag>(text.data(),
                                                                                text.size());
   return !doc.HasParseError();

@@ -287,6 +287,26 @@ bool unescape(std::string_view raw, std::string& out) {
   return true;
 }
 
+bool surrogates_paired(std::string_view text) noexcept {
+  for (std::size_t i = text.find('\\'); i != std::string_view::npos; i = text.find('\\', i)) {
+    if (i + 1 >= text.size()) return true;
+    if (text[i + 1] != 'u' || i + 5 >= text.size()) {
+      i += 2;  // a two-character escape such as \\ or \"
+      continue;
+    }
+    std::uint32_t unit = hex4(text.data() + i + 2);
+    i += 6;
+    if (unit >= 0xDC00 && unit <= 0xDFFF) return false;
+    if (unit >= 0xD800 && unit <= 0xDBFF) {
+      if (i + 5 >= text.size() || text[i] != '\\' || text[i + 1] != 'u') return false;
+      std::uint32_t low = hex4(text.data() + i + 2);
+      if (low < 0xDC00 || low > 0xDFFF) return false;
+      i += 6;
+    }
+  }
+  return true;
+}
+
 void append_quoted(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');

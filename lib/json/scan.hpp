@@ -47,6 +47,12 @@ class Scanner {
 /// Returns false for an escape that cannot be UTF-8 (a lone surrogate).
 bool unescape(std::string_view raw, std::string& out);
 
+/// True when every \\u escape of the valid JSON text `text` that encodes a UTF-16 surrogate is
+/// part of a high-low pair. RFC 8259 lets lone surrogates through its grammar, but they cannot
+/// become UTF-8: dialects that decode and re-serialize (RapidJSON) must refuse them or they
+/// would write text that is not UTF-8.
+bool surrogates_paired(std::string_view text) noexcept;
+
 /// Writes `s` as a JSON string literal (with quotes) to `out`, escaping '"', '\\' and every
 /// byte below 0x20 (§1.2). Used where output is assembled around verbatim JSON values.
 void append_quoted(std::string& out, std::string_view s);

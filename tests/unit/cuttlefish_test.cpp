@@ -477,7 +477,9 @@ TEST_CASE("CF-12 binary and invalid JSON on fresh sockets") {
     // Once closed, later messages are ignored.
     h.text(b, register_msg("late"));
     CHECK(h.received(b).empty());
-    for (std::string bad : {"{\"a\":1,}", "NaN", "{} {}", "1e400"}) {
+    // A lone surrogate escape could not be re-serialized as UTF-8 for the peer.
+    for (std::string bad : {"{\"a\":1,}", "NaN", "{} {}", "1e400",
+                            R"({"message_type":"forward","client_id":1,"payload":"\udc00"})"}) {
       ConnectionId e = h.ws(path);
       h.text(e, bad);
       check_error(h.received(e), "Received Invalid JSON");

@@ -55,3 +55,12 @@ TEST_CASE("append_quoted escapes quotes, backslashes and control characters") {
   append_quoted(out, std::string("q\"b\\c\t\n\x01", 8));
   CHECK(out == R"("q\"b\\c\t\n\u0001")");
 }
+
+TEST_CASE("surrogates_paired refuses lone surrogate escapes, ignores escaped backslashes") {
+  CHECK(surrogates_paired(R"({"a":"\ud83d\ude00","b":"\u00e9"})"));
+  CHECK(surrogates_paired(R"({"a":"\\ud800"})"));  // an escaped backslash, then text
+  CHECK_FALSE(surrogates_paired(R"({"a":"\ud800"})"));
+  CHECK_FALSE(surrogates_paired(R"({"a":"\udc00"})"));
+  CHECK_FALSE(surrogates_paired(R"({"a":"\ud800\u0041"})"));
+  CHECK_FALSE(surrogates_paired(R"(["\ud800x"])"));
+}

@@ -699,10 +699,11 @@ TEST_CASE("RM-08 relayed members keep their spelling; lone surrogates never beco
   // A leading `to` leaves no stray comma.
   p.h.text(p.a, "{\"to\":\"" + p.idb + "\",\"type\":\"answer\"}");
   CHECK(only(p.h, p.b) == "{\"type\":\"answer\",\"from\":\"" + p.ida + "\"}");
-  // A key with a lone surrogate is refused: it would reach every peer as invalid UTF-8.
+  // A key is decoded and re-serialized, so a lone surrogate in it could not become UTF-8: the
+  // register text is refused as invalid JSON (lib/json/document.hpp).
   ConnectionId u = p.h.ws(lobby);
   p.h.text(u, reg(R"({"kty":"OKP","crv":"Ed25519","x":"AA","kid":"\udfff"})"));
-  CHECK(error_of(p.h, u) == "Invalid public key");
+  CHECK(error_of(p.h, u) == "Invalid JSON");
   CHECK(p.h.received(p.a).empty());
 }
 
