@@ -2,6 +2,7 @@
 // webrtc-operator, like the Cuttlefish streamer) and scripted browser clients over WebSocket
 // and over the HTTP polling paths.
 
+#include "cuttlefish_messages.hpp"
 #include "http_client.hpp"
 #include "server_process.hpp"
 #include "ws_client.hpp"
@@ -69,23 +70,6 @@ std::unique_ptr<WsClient> client(ServerProcess& server, const std::string& id,
   return c;
 }
 
-std::string client_msg(int id, const std::string& payload) {
-  return R"({"message_type":"client_msg","client_id":)" + std::to_string(id) +
-         R"(,"payload":)" + payload + "}";
-}
-std::string device_msg(const std::string& payload) {
-  return R"({"message_type":"device_msg","payload":)" + payload + "}";
-}
-std::string to_client(int id, const std::string& payload) {
-  return R"({"message_type":"forward","client_id":)" + std::to_string(id) +
-         R"(,"payload":)" + payload + "}";
-}
-std::string to_device(const std::string& payload) {
-  return R"({"message_type":"forward","payload":)" + payload + "}";
-}
-std::string disconnected(int id) {
-  return R"({"message_type":"client_disconnected","client_id":)" + std::to_string(id) + "}";
-}
 
 /// Waits until the server has processed everything `ws` sent before: messages on one
 /// connection are handled in order, and an unknown type is answered without closing.
@@ -147,15 +131,15 @@ TEST_CASE("CF-01 CF-02 CF-03 CF-04 CF-05 device and client exchange offer, answe
   CHECK(same_json(browser.next_text(),
                   R"({"message_type":"device_info","device_info":{"width":720,"height":1280,"dpi":[320]}})"));
 
-  browser.send(to_device(R"({"type":"request-offer","n":[1,2.5,null]})"));
+  browser.send(client_forward(R"({"type":"request-offer","n":[1,2.5,null]})"));
   CHECK(same_json(d->next_text(), client_msg(1, R"({"type":"request-offer","n":[1,2.5,null]})")));
-  d->send(to_client(1, offer));
+  d->send(forward_to(1, offer));
   CHECK(same_json(browser.next_text(), device_msg(offer)));
-  browser.send(to_device(answer));
+  browser.send(client_forward(answer));
   CHECK(same_json(d->next_text(), client_msg(1, answer)));
   for (int i = 0; i < 4; ++i) {
-    d->send(to_client(1, candidate(i)));
-    browser.send(to_device(candidate(10 + i)));
+    d->send(forward_to(1, candidate(i)));
+    browser.send(client_forward(candidate(10 + i)));
   }
   for (int i = 0; i < 4; ++i) {
     CHECK(same_json(browser.next_text(), device_msg(candidate(i))));
@@ -197,16 +181,16 @@ TEST_CASE("CF-23 CF-24 CF-25 the same exchange through the polling endpoints") {
   CHECK(first.body == "[]");
   CHECK(same_json(d->next_text(), client_msg(1, R"({"type":"request-offer"})")));
 
-  d->send(to_client(1, offer));
-  d->send(to_client(1, candidate(1)));
-  d->send(to_client(1, candidate(2)));
+  d->send(forward_to(1, offer));
+  d->send(forward_to(1, candidate(1)));
+  d->send(forward_to(1, candidate(2)));
   barrier(*d);  // the three forwards are queued and nothing else came back
   auto polled = post_json(server, "/poll_messages", with_id(id));
   CHECK(polled.status == 200);
   CHECK(same_json(polled.body, "[" + offer + "," + candidate(1) + "," + candidate(2) + "]"));
   CHECK(post_json(server, "/poll_messages", with_id(id)).body == "[]");
 
-  d->send(to_client(1, candidate(3)));
+  d->send(forward_to(1, candidate(3)));
   barrier(*d);
   auto answered = post_json(server, "/forward", with_id(id, ",\"payload\":" + answer));
   CHECK(answered.status == 200);
@@ -231,7 +215,7 @@ TEST_CASE("CF-07 client disconnects reach the device as client_disconnected") {
   CHECK(d->next_text() == disconnected(1));
   b->abandon();  // TCP gone without a Close frame
   CHECK(d->next_text() == disconnected(2));
-  d->send(to_client(1, offer));
+  d->send(forward_to(1, offer));
   CHECK(d->next_text() == disconnected(1));
   CHECK_FALSE(d->is_closed());
 }
@@ -242,7 +226,7 @@ TEST_CASE("CF-19 a device disconnect closes its clients with the error") {
   auto a = client(server, "cvd-1");
   auto b = client(server, "cvd-1");
   std::string id = parse(post_json(server, "/connect", R"({"device_id":"cvd-1"})").body)["connection_id"].GetString();
-  d->send(to_client(1, offer));
+  d->send(forward_to(1, offer));
   d->close();
   CHECK(same_json(a->next_text(), device_msg(offer)));
   for (WsClient* c : {a.get(), b.get()}) {
@@ -261,13 +245,13 @@ TEST_CASE("CF-06 CF-05 three clients on one device get their own ids and only th
   std::vector<std::unique_ptr<WsClient>> clients;
   for (int i = 0; i < 3; ++i) clients.push_back(client(server, "cvd-1"));
   for (int i = 0; i < 3; ++i) {
-    clients[i]->send(to_device(R"({"who":)" + std::to_string(i) + "}"));
+    clients[i]->send(client_forward(R"({"who":)" + std::to_string(i) + "}"));
     auto m = parse(d->next_text());
     CHECK(m["client_id"].IsInt());
     CHECK(m["client_id"].GetInt() == i + 1);
     CHECK(m["payload"]["who"].GetInt() == i);
   }
-  for (int i = 3; i >= 1; --i) d->send(to_client(i, "[" + std::to_string(i) + "]"));
+  for (int i = 3; i >= 1; --i) d->send(forward_to(i, "[" + std::to_string(i) + "]"));
   for (int i = 0; i < 3; ++i) {
     CHECK(same_json(clients[i]->next_text(), device_msg("[" + std::to_string(i + 1) + "]")));
     CHECK(clients[i]->silent_for(100ms));
@@ -275,7 +259,7 @@ TEST_CASE("CF-06 CF-05 three clients on one device get their own ids and only th
   clients[0]->close();
   CHECK(d->next_text() == disconnected(1));
   auto fourth = client(server, "cvd-1");  // ids are never reused
-  fourth->send(to_device("4"));
+  fourth->send(client_forward("4"));
   CHECK(same_json(d->next_text(), client_msg(4, "4")));
 }
 
@@ -294,7 +278,7 @@ TEST_CASE("CF-11 CF-30 duplicate device id, and the sorted device list") {
   check_cors(list);
   CHECK(list.body == R"(["a","b","c"])");
   auto cl = client(server, "b");
-  cl->send(to_device("1"));
+  cl->send(client_forward("1"));
   CHECK(same_json(b->next_text(), client_msg(1, "1")));
 }
 
@@ -366,7 +350,7 @@ TEST_CASE("CF-22 CF-21 client-first: attach on register, or time out after the w
   CHECK(parse(early.next_text())["message_type"] == "config");
   auto d = device(server, "dev2", R"({"k":"v"})");
   CHECK(same_json(early.next_text(), R"({"message_type":"device_info","device_info":{"k":"v"}})"));
-  early.send(to_device("\"hi\""));
+  early.send(client_forward("\"hi\""));
   CHECK(same_json(d->next_text(), client_msg(1, "\"hi\"")));
 
   WsClient late;
@@ -402,9 +386,9 @@ TEST_CASE("GEN-17 nesting 64 is delivered end to end, 65 closes the client") {
   auto d = device(server, "cvd-1");
   auto c = client(server, "cvd-1");
   std::string deep = std::string(63, '[') + std::string(63, ']');
-  c->send(to_device(deep));
+  c->send(client_forward(deep));
   CHECK(same_json(d->next_text(), client_msg(1, deep)));
-  c->send(to_device(std::string(64, '[') + std::string(64, ']')));
+  c->send(client_forward(std::string(64, '[') + std::string(64, ']')));
   CHECK(is_error(c->next_text(), "Received Invalid JSON"));
   check_close(*c, 1000);
   CHECK(d->next_text() == disconnected(1));
@@ -416,7 +400,7 @@ TEST_CASE("CF-25 a polling client is not refused after max_connections_per_addre
   auto d = device(server, "cvd-1");
   std::string id = parse(post_json(server, "/connect", R"({"device_id":"cvd-1"})").body)["connection_id"].GetString();
   for (int i = 0; i < 10; ++i) {
-    d->send(to_client(1, std::to_string(i)));
+    d->send(forward_to(1, std::to_string(i)));
     barrier(*d);
     auto r = post_json(server, "/poll_messages", with_id(id));
     REQUIRE(r.status == 200);

@@ -2,6 +2,7 @@
 // cases (and GEN-01, GEN-05, GEN-17, which the cuttlefish dialect carries).
 
 #include "broker_harness.hpp"
+#include "cuttlefish_messages.hpp"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -77,23 +78,9 @@ ConnectionId client(Harness& h, const std::string& id = "dev1") {
   return c;
 }
 
-std::string forward_to(int client_id, const std::string& payload) {
-  return R"({"message_type":"forward","client_id":)" + std::to_string(client_id) +
-         R"(,"payload":)" + payload + "}";
-}
 
-std::string client_forward(const std::string& payload) {
-  return R"({"message_type":"forward","payload":)" + payload + "}";
-}
 
-std::string client_msg(int id, const std::string& payload) {
-  return R"({"message_type":"client_msg","client_id":)" + std::to_string(id) +
-         R"(,"payload":)" + payload + "}";
-}
 
-std::string disconnected(int id) {
-  return R"({"message_type":"client_disconnected","client_id":)" + std::to_string(id) + "}";
-}
 
 HttpResponse post(Harness& h, const std::string& path, const std::string& body) {
   auto r = h.http("POST", path, {{"Content-Type", "application/json"}}, body);
