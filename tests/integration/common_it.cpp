@@ -234,6 +234,14 @@ TEST_CASE("GEN-10 with --max-connections-per-address 2 a third from 127.0.0.1 ge
         std::string::npos);
 }
 
+TEST_CASE("GEN-10 answered HTTP requests release their connection slot") {
+  ServerProcess server({"--max-connections-per-address", "2"});
+  for (int i = 0; i < 20; ++i) CHECK_MESSAGE(http_get(server.port(), "/healthz").status == 200, i);
+  RawWs a, b;
+  CHECK(a.open(server.port(), "/websocket/?finger=a") == 101);
+  CHECK(b.open(server.port(), "/websocket/?finger=b") == 101);
+}
+
 TEST_CASE("GEN-11 --allowed-origin: other origins 403, case-insensitive match and no Origin 101, /healthz exempt") {
   ServerProcess server({"--allowed-origin", "https://a.example"});
   WsClient evil, upper, none;
