@@ -129,7 +129,7 @@ class CheckingTransport final : public Transport {
   }
 
   const std::vector<std::string>& captures_;
-  json::Scanner json_{1u << 20};  // the nesting limit applies to input, not to this check
+  detail::json::Scanner json_{1u << 20};  // the nesting limit applies to input, not to this check
   std::unordered_set<std::uint64_t> gone_;
   std::size_t buffered_ = 0;
 };
