@@ -287,6 +287,7 @@ TEST_CASE("GEN-13 invalid UTF-8 gets close 1007 with no data message, on every p
     Frame f = read_until_close(ws, 3s, &data);
     CHECK_MESSAGE(f.opcode == 0x8, target);
     CHECK_MESSAGE(f.close_code() == 1007, target);
+    CHECK_MESSAGE(f.close_reason() == "invalid utf-8", target);
     CHECK_MESSAGE(data == 0, target);
   }
 }
