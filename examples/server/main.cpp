@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <system_error>
 
 namespace {
 
@@ -77,6 +78,9 @@ int main(int argc, char** argv) {
                                             : run<server::TlsConfig>(settings);
   } catch (const std::invalid_argument& e) {
     std::cerr << "rendezvous-server: invalid configuration: " << e.what() << "\n";
+    return 2;
+  } catch (const std::system_error& e) {  // e.g. unreadable --tls-cert or --tls-key
+    std::cerr << "rendezvous-server: " << e.what() << "\n";
     return 2;
   }
 }

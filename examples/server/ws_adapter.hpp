@@ -5,6 +5,7 @@
 // handlers into Broker entry points and implements rendezvous::Transport on top of
 // websocketpp connections. Everything runs on the io_context's single thread.
 
+#include "ws_close_reasons.hpp"
 #include "ws_config.hpp"
 
 #include <rendezvous/rendezvous.hpp>
@@ -68,7 +69,9 @@ class WsAdapter final : public Transport {
     });
     server_.set_pong_handler([this](auto hdl, std::string) { touch(hdl); });
     if constexpr (std::is_same_v<Config, TlsConfig>) {
-      server_.set_tls_init_handler([this](auto) { return make_tls_context(); });
+      // Loaded once, here: a bad certificate fails at startup, not on every connection.
+      tls_context_ = make_tls_context();
+      server_.set_tls_init_handler([this](auto) { return tls_context_; });
     }
   }
 
@@ -207,10 +210,9 @@ class WsAdapter final : public Transport {
     ConnectionId id = broker_.open(address);
     con->rdv_id = static_cast<std::uint64_t>(id);
     conns_[con->rdv_id].con = con;
-    // The termination handler is the one websocketpp calls for every connection, WebSocket or
-    // plain HTTP (close and fail handlers skip connections that ended after an HTTP response,
-    // which would leak their Broker state and per-address count).
-    con->set_termination_handler([this](ConnPtr ended) { on_end(ended->get_handle()); });
+    // The one callback websocketpp makes for every ending: its close and fail handlers skip
+    // plain HTTP connections, which would otherwise stay counted against the caps forever.
+    con->set_termination_handler([this](ConnPtr ended) { on_end(ended); });
     arm_timer();
   }
 
@@ -326,8 +328,7 @@ class WsAdapter final : public Transport {
     con->get_raw_socket().async_wait(asio::socket_base::wait_read, on_readable);
   }
 
-  void on_end(websocketpp::connection_hdl hdl) {
-    ConnPtr con = server_.get_con_from_hdl(hdl);
+  void on_end(const ConnPtr& con) {
     broker_.disconnect(id_of(con));
     conns_.erase(con->rdv_id);
     arm_timer();
@@ -368,6 +369,7 @@ class WsAdapter final : public Transport {
   asio::steady_timer timer_;
   Broker broker_;
   TlsFiles tls_;
+  std::shared_ptr<asio::ssl::context> tls_context_;
   std::unordered_map<std::uint64_t, Entry> conns_;
   MessagePtr routing_;  // the inbound message during broker_.route (for SendKind::relay)
   bool armed_ = false;

@@ -487,7 +487,8 @@ void Core::on_timer() {
   }
   for (auto& d : dialects_)
     if (d) d->on_timer(t);
-  if (shutting_down_ && t >= shutdown_deadline_) {
+  if (shutting_down_ && !grace_over_ && t >= shutdown_deadline_) {
+    grace_over_ = true;  // once: a deadline left in the past would make the host's timer spin
     for (auto& [key, conn] : connections_) {
       if (conn.state == ConnState::closed) continue;
       if (conn.state == ConnState::websocket) metrics_.connection_closed(conn.dialect);
@@ -511,7 +512,7 @@ std::optional<TimePoint> Core::next_deadline() const {
   if (!connections_.empty() || !http_buckets_.empty()) consider(next_sweep_);
   for (const auto& d : dialects_)
     if (d) consider(d->next_deadline());
-  if (shutting_down_) consider(shutdown_deadline_);
+  if (shutting_down_ && !grace_over_) consider(shutdown_deadline_);
   return best;
 }
 

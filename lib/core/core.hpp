@@ -97,6 +97,7 @@ class Core {
   TimePoint next_sweep_{};
   bool shutting_down_ = false;
   TimePoint shutdown_deadline_{};
+  bool grace_over_ = false;  // the end-of-grace drop has run
   bool in_entry_ = false;
 };
 

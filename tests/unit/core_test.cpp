@@ -185,6 +185,26 @@ TEST_CASE("GEN-14 shutdown closes 1001 going away, refuses new requests, then fi
   CHECK(h.broker.finished());
 }
 
+TEST_CASE("GEN-14 after shutdown_grace the remaining connections are dropped once, no deadline is left") {
+  Harness h;
+  ConnectionId a = h.ws("/websocket/?finger=a");  // closed 1001 at once
+  ConnectionId silent = h.broker.open("127.0.0.1");  // no request yet: dropped at the end
+  h.broker.shutdown();
+  REQUIRE(h.broker.next_deadline());
+  h.clock.advance(std::chrono::seconds(6));
+  h.broker.on_timer();
+  CHECK(h.transport.dropped == std::vector<ConnectionId>{silent});
+  // A deadline left in the past would make a host's timer fire in a loop.
+  auto next = h.broker.next_deadline();
+  CHECK((!next || *next > h.clock.now));
+  h.broker.on_timer();
+  CHECK(h.transport.dropped.size() == 1);
+  h.broker.disconnect(a);
+  h.broker.disconnect(silent);
+  CHECK(h.broker.finished());
+  CHECK_FALSE(h.broker.next_deadline());
+}
+
 TEST_CASE("handshake timeout drops a connection that never sends a request") {
   Harness h;
   ConnectionId id = h.broker.open("127.0.0.1");
