@@ -14,6 +14,7 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <future>
 #include <memory>
 #include <thread>
 
@@ -384,6 +385,100 @@ TEST_CASE("GEN-19 fingersmith: finger zz-secret-finger never appears in /metrics
   s.send_binary("zz-secret-finger");                                // binary
   CHECK(s.silent_for(200ms));
   metrics_free_of(server.port(), {"zz-secret"});
+}
+
+namespace {
+
+// RFC 7517 §A.1 example key (the EC1 vector of PROTOCOLS.md §4.3).
+const std::string kEc1 =
+    R"({"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",)"
+    R"("y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"})";
+// RFC 8037 §A.2 example key (OKP1).
+const std::string kOkp1 =
+    R"({"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})";
+
+std::string register_key(const std::string& jwk) {
+  return R"({"type":"register","publicKey":)" + jwk + "}";
+}
+
+}  // namespace
+
+TEST_CASE("GEN-14 every dialect: WebSockets get 1001 going away with no dialect message, a waiting mailbox GET gets the empty response") {
+  ServerProcess server({"--shutdown-grace", "2"});
+  WsClient finger, device, client, peer1, peer2;
+  REQUIRE(finger.connect(server.ws_url("/websocket/?finger=alice")) == 101);
+  REQUIRE(device.connect(server.ws_url("/register_device")) == 101);
+  device.send(R"({"message_type":"register","device_id":"dev1"})");
+  REQUIRE(device.next_text().find("config") != std::string::npos);
+  REQUIRE(client.connect(server.ws_url("/connect_client")) == 101);
+  client.send(R"({"message_type":"connect","device_id":"dev1"})");
+  REQUIRE(client.next_text().find("config") != std::string::npos);
+  REQUIRE(client.next_text().find("device_info") != std::string::npos);
+  REQUIRE(peer1.connect(server.ws_url("/room/lobby/websocket")) == 101);
+  REQUIRE(peer2.connect(server.ws_url("/room/lobby/websocket")) == 101);
+  peer1.send(register_key(kEc1));
+  REQUIRE(peer1.next_text().find("welcome") != std::string::npos);
+  peer2.send(register_key(kOkp1));
+  REQUIRE(peer2.next_text().find("welcome") != std::string::npos);
+  REQUIRE(peer1.next_text().find("peer-joined") != std::string::npos);
+
+  // A long poll waiting on alice's inbox.
+  auto poll = std::async(std::launch::async, [&] {
+    HttpCall c;
+    c.target = "/inbox";
+    c.headers = {{"Authorization", basic_auth("alice:secret")}};
+    return http_request(server.port(), c);
+  });
+  std::this_thread::sleep_for(300ms);  // let the GET reach the server and start waiting
+
+  auto start = SteadyClock::now();
+  REQUIRE(kill(server.pid(), SIGTERM) == 0);
+  // expect_going_away also checks that no data message (peer-left, client_disconnected,
+  // Device disconnected) came before the Close.
+  expect_going_away(finger, "fingersmith");
+  expect_going_away(device, "cuttlefish device");
+  expect_going_away(client, "cuttlefish client");
+  expect_going_away(peer1, "rooms peer 1");
+  expect_going_away(peer2, "rooms peer 2");
+  HttpResult r = poll.get();
+  CHECK(r.status == 200);
+  CHECK(r.body.empty());
+  REQUIRE(r.header("X-From"));
+  CHECK(r.header("X-From")->empty());
+  CHECK(server.stop(5s) == 0);
+  CHECK(std::chrono::duration<double>(SteadyClock::now() - start).count() <= 3.0);
+}
+
+TEST_CASE("GEN-19 every dialect: finger, device id, room name and user name never appear in /metrics") {
+  ServerProcess server({"--mailbox-long-polling", "false"});
+  WsClient finger, device, client, peer;
+  REQUIRE(finger.connect(server.ws_url("/websocket/?finger=zz-secret-finger")) == 101);
+  finger.send(fs_msg("zz-secret-finger", "zz-secret-finger"));
+  CHECK(!finger.next_text().empty());
+  REQUIRE(device.connect(server.ws_url("/register_device")) == 101);
+  device.send(R"({"message_type":"register","device_id":"zz-secret-device"})");
+  CHECK(!device.next_text().empty());
+  REQUIRE(client.connect(server.ws_url("/connect_client")) == 101);
+  client.send(R"({"message_type":"connect","device_id":"zz-secret-device"})");
+  CHECK(!client.next_text().empty());
+  REQUIRE(peer.connect(server.ws_url("/room/zz-secret-room/websocket")) == 101);
+  peer.send(register_key(kEc1));
+  CHECK(!peer.next_text().empty());
+  HttpCall post;
+  post.method = "POST";
+  post.target = "/inbox?to=zz-secret-user";
+  post.headers = {{"Authorization", basic_auth("zz-secret-user:zz-secret-password")}};
+  post.body = "hello";
+  HttpCall get;
+  get.target = "/inbox";
+  get.headers = post.headers;
+  CHECK(http_request(server.port(), get).status == 200);  // claims the name
+  CHECK(http_request(server.port(), post).status == 200);  // a message to oneself
+  CHECK(http_request(server.port(), get).body == "hello");
+  CHECK(metric(server.port(), "rendezvous_inboxes") == 1);
+  CHECK(metric(server.port(), "rendezvous_devices") == 1);
+  CHECK(metric(server.port(), "rendezvous_rooms") == 1);
+  metrics_free_of(server.port(), {"zz-secret", "a352193f3ae0e845"});
 }
 
 // ---- Bad input at the level of the whole server (issue 6) ------------------------------
