@@ -16,7 +16,7 @@ fi
 ninja -C "$build"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
-export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$root/.ci/ubsan.supp
 status=0
 for name in fingersmith cuttlefish rooms mailbox; do
   work=$(mktemp -d)  # inputs the run discovers; the seed corpus stays untouched
