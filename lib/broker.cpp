@@ -28,6 +28,9 @@ std::error_code Broker::route(ConnectionId id, std::string_view data, MessageTyp
 }
 void Broker::traffic(ConnectionId id) { impl_->traffic(id); }
 void Broker::disconnect(ConnectionId id) { impl_->disconnect(id); }
+void Broker::disconnect(ConnectionId id, std::uint16_t sent_code) {
+  impl_->disconnect(id, sent_code);
+}
 void Broker::on_timer() { impl_->on_timer(); }
 std::optional<TimePoint> Broker::next_deadline() const { return impl_->next_deadline(); }
 void Broker::shutdown() { impl_->shutdown(); }

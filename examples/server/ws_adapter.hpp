@@ -329,7 +329,14 @@ class WsAdapter final : public Transport {
   }
 
   void on_end(const ConnPtr& con) {
-    broker_.disconnect(id_of(con));
+    // websocketpp itself closes 1009 (message over the size limit, even mid-fragments) and
+    // 1007 (invalid UTF-8) before the Broker sees the message; report those so they count.
+    auto sent = con->get_local_close_code();
+    if (sent == websocketpp::close::status::message_too_big ||
+        sent == websocketpp::close::status::invalid_payload)
+      broker_.disconnect(id_of(con), static_cast<std::uint16_t>(sent));
+    else
+      broker_.disconnect(id_of(con));
     conns_.erase(con->rdv_id);
     arm_timer();
     if (stopping_ && conns_.empty()) finish();

@@ -83,6 +83,12 @@ class RENDEZVOUS_EXPORT Broker {
   /// The TCP connection `id` is gone, for any reason. Idempotent; unknown ids are ignored.
   void disconnect(ConnectionId id);
 
+  /// The host ended WebSocket `id` itself after sending Close `sent_code` (its frame layer
+  /// refused an oversize message, 1009, or invalid UTF-8, 1007, before the Broker saw it).
+  /// Counted in rendezvous_closes_total like a close the Broker decided; otherwise the same as
+  /// disconnect(id).
+  void disconnect(ConnectionId id, std::uint16_t sent_code);
+
   /// Runs every expiry that is due: keepalive pings and idle closes, handshake timeouts, long
   /// poll timeouts, inbox and polled-connection expiry, client-first waits, shutdown grace.
   void on_timer();

@@ -335,14 +335,15 @@ void Core::traffic(ConnectionId id) {
   if (Connection* conn = find(id)) conn->last_inbound = now();
 }
 
-void Core::disconnect(ConnectionId id) {
+void Core::disconnect(ConnectionId id, std::uint16_t sent_code) {
   Entry entry(*this);
   auto it = connections_.find(static_cast<std::uint64_t>(id));
   if (it == connections_.end()) return;
   Connection& conn = it->second;
   if (conn.state == ConnState::websocket) {
     metrics_.connection_closed(conn.dialect);
-    emit(Event::Kind::disconnected, conn, 0, "peer");
+    if (sent_code != 0) metrics_.closed(conn.dialect, sent_code);
+    emit(Event::Kind::disconnected, conn, sent_code, sent_code != 0 ? "host" : "peer");
   }
   if ((conn.state == ConnState::websocket || conn.http_pending) && conn.has_dialect) {
     conn.state = ConnState::closed;

@@ -30,7 +30,7 @@ class Core {
   std::error_code handle_http(ConnectionId id, const HttpRequest& request);
   std::error_code route(ConnectionId id, std::string_view data, MessageType type);
   void traffic(ConnectionId id);
-  void disconnect(ConnectionId id);
+  void disconnect(ConnectionId id, std::uint16_t sent_code = 0);
   void on_timer();
   std::optional<TimePoint> next_deadline() const;
   void shutdown();

@@ -263,3 +263,13 @@ TEST_CASE("invalid options throw std::invalid_argument") {
   o.max_message_bytes = 0;
   CHECK_THROWS_AS(Broker(t, o), std::invalid_argument);
 }
+
+TEST_CASE("a close the host decided (1009 in its frame layer) is counted like the Broker's own") {
+  Harness h;
+  ConnectionId a = h.ws("/websocket/?finger=a");
+  h.broker.disconnect(a, 1009);
+  CHECK(h.metric("rendezvous_closes_total", "dialect=\"fingersmith\",code=\"1009\"") == 1);
+  CHECK(h.metric("rendezvous_connections", "dialect=\"fingersmith\"") == 0);
+  h.broker.disconnect(a, 1009);  // idempotent, counted once
+  CHECK(h.metric("rendezvous_closes_total", "dialect=\"fingersmith\",code=\"1009\"") == 1);
+}
