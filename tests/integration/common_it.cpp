@@ -457,7 +457,7 @@ TEST_CASE("GEN-14 every dialect: WebSockets get 1001 going away with no dialect 
   CHECK(r.body.empty());
   REQUIRE(r.header("X-From"));
   CHECK(r.header("X-From")->empty());
-  CHECK(server.stop(5s) == 0);
+  CHECK_MESSAGE(server.stop(5s) == 0, server.log());
   CHECK(std::chrono::duration<double>(SteadyClock::now() - start).count() <= 3.0);
 }
 
