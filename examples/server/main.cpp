@@ -6,6 +6,7 @@
 
 #include <asio/signal_set.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <system_error>
@@ -56,6 +57,14 @@ int run(server::ServerSettings& settings) {
     adapter.shutdown([&] { io.stop(); });
   });
   io.run();
+  // The signal_set restores the default actions when it goes away; a second SIGTERM sent while
+  // the process exits (an impatient operator, a supervisor's retry) must not turn a clean
+  // shutdown into death by signal. Block both; pending ones die with the process.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   return 0;
 }
 
