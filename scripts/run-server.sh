@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 [ -f build-release/build.ninja ] ||
   meson setup build-release --buildtype=release --wrap-mode=nodownload -Dtests=false >/dev/null
-ninja -C build-release rendezvous-server >/dev/null
+ninja -C build-release examples/server/rendezvous-server >/dev/null
 exec build-release/examples/server/rendezvous-server "$@"
