@@ -31,13 +31,36 @@ class Core::Entry {
   Core& core_;
 };
 
-HttpResponse DialectHandler::refusal(int status, std::string_view text) const {
+HttpResponse plain_refusal(int status, std::string_view text) {
   HttpResponse r;
   r.status = status;
   r.header("Content-Type", "text/plain; charset=utf-8");
   r.body.assign(text);
   return r;
 }
+
+HttpResponse DialectHandler::refusal(int status, std::string_view text) const {
+  return plain_refusal(status, text);
+}
+
+namespace {
+
+/// The error code an entry point reports for a refusal with HTTP `status`.
+errc error_for_status(int status) noexcept {
+  switch (status) {
+    case 403: return errc::origin_not_allowed;
+    case 404: return errc::not_found;
+    case 405: return errc::method_not_allowed;
+    case 409: return errc::duplicate_id;
+    case 426: return errc::upgrade_required;
+    case 429: return errc::rate_limited;
+    case 431: return errc::head_too_large;
+    case 503: return errc::over_capacity;
+    default: return errc::bad_request;
+  }
+}
+
+}  // namespace
 
 Core::Core(Transport& transport, Options options)
     : transport_(transport), options_(std::move(options)), scanner_(options_.max_json_depth) {
@@ -106,12 +129,7 @@ std::optional<Core::Route> Core::resolve(std::string_view path) const noexcept {
 
 bool Core::precheck(Connection& conn, const HttpRequest& request, bool upgrade, Route& route,
                     HttpResponse& refusal, RefuseReason& reason, bool& counted) {
-  auto plain = [&](int status, std::string_view text) {
-    refusal = HttpResponse{};
-    refusal.status = status;
-    refusal.header("Content-Type", "text/plain; charset=utf-8");
-    refusal.body.assign(text);
-  };
+  auto plain = [&](int status, std::string_view text) { refusal = plain_refusal(status, text); };
   counted = true;
   // Step 1: connection caps.
   if (conn.over_cap || shutting_down_) {
@@ -146,7 +164,7 @@ bool Core::precheck(Connection& conn, const HttpRequest& request, bool upgrade, 
       if (!ok) {
         // §1.1: WebSocket-only paths refuse in text/plain whatever their dialect's HTTP style.
         refusal = route.kind == RouteKind::websocket
-                      ? route.dialect->DialectHandler::refusal(403, "Origin not allowed")
+                      ? plain_refusal(403, "Origin not allowed")
                       : route.dialect->refusal(403, "Origin not allowed");
         reason = RefuseReason::origin;
         return false;
@@ -195,11 +213,7 @@ Handshake Core::connect(ConnectionId id, const HttpRequest& request) {
   bool counted = true;
   if (!precheck(*conn, request, true, route, hs.response, reason, counted)) {
     if (counted) metrics_.refused(reason);
-    hs.error = make_error_code(hs.response.status == 503 ? errc::over_capacity
-                               : hs.response.status == 404 ? errc::not_found
-                               : hs.response.status == 403 ? errc::origin_not_allowed
-                               : hs.response.status == 431 ? errc::head_too_large
-                                                           : errc::bad_request);
+    hs.error = make_error_code(error_for_status(hs.response.status));
     emit(Event::Kind::refused, *conn, hs.response.status, to_string(reason));
     return hs;
   }
@@ -217,7 +231,7 @@ Handshake Core::connect(ConnectionId id, const HttpRequest& request) {
   hs.max_message_bytes = conn->max_message_bytes;
   hs.response.status = 101;
   if (options_.on_connect && !options_.on_connect(conn->dialect, request.path(), conn->remote)) {
-    hs.response = dialect.DialectHandler::refusal(403, "Forbidden");  // a WebSocket path
+    hs.response = plain_refusal(403, "Forbidden");  // a WebSocket path
   } else {
     dialect.upgrade(*conn, request, hs);
   }
@@ -227,10 +241,7 @@ Handshake Core::connect(ConnectionId id, const HttpRequest& request) {
                      : hs.response.status == 403 ? RefuseReason::origin
                                                  : RefuseReason::bad_request;
     metrics_.refused(r);
-    hs.error = make_error_code(r == RefuseReason::duplicate_id ? errc::duplicate_id
-                               : r == RefuseReason::not_found  ? errc::not_found
-                               : r == RefuseReason::origin     ? errc::origin_not_allowed
-                                                               : errc::bad_request);
+    hs.error = make_error_code(error_for_status(hs.response.status));
     conn->session.reset();
     emit(Event::Kind::refused, *conn, hs.response.status, to_string(r));
     return hs;
@@ -292,7 +303,7 @@ std::error_code Core::handle_http(ConnectionId id, const HttpRequest& request) {
     }
     emit(Event::Kind::refused, *conn, refusal.status, counted ? to_string(reason) : "rate_limit");
     respond(*conn, refusal);
-    return make_error_code(refusal.status == 429 ? errc::rate_limited : errc::bad_request);
+    return make_error_code(error_for_status(refusal.status));
   }
   if (!route.dialect) {
     serve_server_path(*conn, request);

@@ -18,6 +18,10 @@ namespace rendezvous::detail {
 
 class Core;
 
+/// A refusal with a short `text/plain; charset=utf-8` body: §1.1's answer for steps 1 and 2
+/// and for WebSocket-only paths.
+HttpResponse plain_refusal(int status, std::string_view text);
+
 /// How a path is served by its dialect.
 enum class RouteKind : std::uint8_t { websocket, http };
 
